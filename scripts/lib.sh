@@ -1,0 +1,86 @@
+# shellcheck shell=bash
+# Common settings for the harness scripts.  Source it, do not run it.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Everything built or run lives under $WORK (git-ignored).
+WORK=${WORK:-$TOP/work}
+# The unpacked base is cached per tarball hash, outside the clone, so a
+# second clone on the same machine does not unpack again.
+CACHE=${CACHE:-/var/cache/kvm-dirty-series}
+# The kernel tree with the series applied (the developer's working tree).
+TREE=${TREE:-$WORK/linux}
+JOBS=${JOBS:-$(nproc)}
+export CCACHE_DIR=${CCACHE_DIR:-/var/cache/kvm-dirty-series/ccache}
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-/}
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
+# shellcheck source=../base.conf
+. "$TOP/base.conf"
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf '[%s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
+
+# run_logged LOGFILE CMD...: run CMD, output to LOGFILE; on failure print the
+# tail of the log and the command, and fail.
+run_logged() {
+	local logf=$1; shift
+	mkdir -p "$(dirname "$logf")"
+	if ! "$@" >"$logf" 2>&1; then
+		tail -n 40 "$logf" >&2
+		die "failed: $* (full log: $logf)"
+	fi
+}
+
+# The base commit of a tree made by scripts/tree is tagged "base".
+base_commit() { git -C "${1:-$TREE}" rev-parse base; }
+
+# The patch files listed in patches/series, in order.
+series_patches() {
+	sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$TOP/patches/series" | grep -v '^$' || true
+}
+
+# The subject and body of a cover letter, as a branch description: first
+# line the subject, a blank line, then the body up to the shortlog.
+cover_text() {
+	awk '
+		/^Subject: / { sub(/^Subject: \[PATCH[^]]*\] */, ""); subj = $0; insubj = 1; next }
+		insubj && /^ / { sub(/^ /, " "); subj = subj $0; next }
+		insubj && /^$/ { insubj = 0; print subj; print ""; body = 1; next }
+		body && /^[^ ].* \([0-9]+\):$/ { exit }
+		body { print }
+	' "$1" | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}'
+}
+
+# MMU modes of the rig: name -> kernel command line.
+ALL_MODES="tdp tdp-legacy shadow"
+mode_args() {
+	case $1 in
+	tdp)        echo "kvm_amd.npt=1 kvm.tdp_mmu=1" ;;
+	tdp-legacy) echo "kvm_amd.npt=1 kvm.tdp_mmu=0" ;;
+	shadow)     echo "kvm_amd.npt=0" ;;
+	*) die "unknown MMU mode '$1' (modes: $ALL_MODES)" ;;
+	esac
+}
+
+# Lines for a guest job script: check that KVM runs in the MMU mode asked
+# for, and wait until the TSC frequency is known (KVM_GET_TSC_KHZ returns 0
+# right after boot under TCG until the TSC is finalised).
+guest_prologue() {
+	local mode=$1 npt=1 tdp_mmu=Y
+	case $mode in tdp-legacy) tdp_mmu=N ;; shadow) npt=0 tdp_mmu=N ;; esac
+	cat <<EOS
+set -u
+[ -e /dev/kvm ] || { echo "no /dev/kvm"; dmesg | grep -i -E 'kvm|svm' | tail; exit 3; }
+npt=\$(cat /sys/module/kvm_amd/parameters/npt)
+tdp=\$(cat /sys/module/kvm/parameters/tdp_mmu)
+case \$npt in 1|Y) npt=1 ;; *) npt=0 ;; esac
+[ \$npt = $npt ] && [ \$tdp = $tdp_mmu ] || { echo "wrong MMU mode: npt=\$npt tdp_mmu=\$tdp, wanted $mode"; exit 3; }
+echo "MMU mode $mode: npt=\$npt tdp_mmu=\$tdp"
+# The TSC is final once the "tsc" clocksource (not tsc-early) is selected.
+for i in \$(seq 150); do
+	dmesg | grep -q 'clocksource: Switched to clocksource tsc\$' && break
+	sleep 0.2
+done
+dmesg | grep -q 'clocksource: Switched to clocksource tsc\$' || echo "warning: TSC not finalised after 30s"
+EOS
+}
