@@ -62,6 +62,19 @@ mode_args() {
 	esac
 }
 
+# Configurations of the Intel (Bochs) rig: name -> kernel command line.
+# KDS_MODE tells scripts/intel-init which kvm_intel parameters to expect.
+ALL_INTEL="pml pml0 eptad0 ept0"
+intel_args() {
+	case $1 in
+	pml)    echo "KDS_MODE=pml" ;;
+	pml0)   echo "KDS_MODE=pml0 kvm_intel.pml=0" ;;
+	eptad0) echo "KDS_MODE=eptad0 kvm_intel.eptad=0" ;;
+	ept0)   echo "KDS_MODE=ept0 kvm_intel.ept=0" ;;
+	*) die "unknown Intel configuration '$1' (configurations: $ALL_INTEL)" ;;
+	esac
+}
+
 # Lines for a guest job script: check that KVM runs in the MMU mode asked
 # for, and wait until the TSC frequency is known (KVM_GET_TSC_KHZ returns 0
 # right after boot under TCG until the TSC is finalised).
