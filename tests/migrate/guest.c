@@ -94,7 +94,7 @@ void __attribute__((noreturn)) guest_main(u32 magic, struct mb_info *mbi)
 	volatile u32 *pgdir = (volatile u32 *)mig_pgdir;
 	volatile u32 *pgtab = (volatile u32 *)mig_pgtab;
 	u32 ram_end = 16u << 20;	/* if the loader tells us nothing */
-	u32 ws_base = (u32)mig_ws_base, ws = 0, avail, i, n;
+	u32 ws_base = (u32)mig_ws_base, ws = 0, avail, i, n, count;
 
 	if (magic == 0x2BADB002u && (mbi->flags & 1))
 		ram_end = (1u << 20) + (mbi->mem_upper << 10);
@@ -143,7 +143,7 @@ void __attribute__((noreturn)) guest_main(u32 magic, struct mb_info *mbi)
 
 	hdr->magic = HDR_MAGIC;		/* the driver waits for this */
 
-	for (n = 0;;) {
+	for (count = 0;;) {
 		u32 pass = hdr->passes + 1;
 
 		for (i = 0; i < ws; i++) {
@@ -153,7 +153,7 @@ void __attribute__((noreturn)) guest_main(u32 magic, struct mb_info *mbi)
 			p[1] = i;
 			p[1022] = i;
 			p[1023] = pass;
-			hdr->pages = ++n;
+			hdr->pages = ++count;
 		}
 		hdr->passes = pass;
 	}
