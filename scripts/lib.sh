@@ -52,25 +52,29 @@ cover_text() {
 }
 
 # MMU modes of the rig: name -> kernel command line.
-ALL_MODES="tdp tdp-legacy shadow"
+# The -harvest modes turn on the series' kvm.dirty_bit_harvest (issue 5).
+ALL_MODES="tdp tdp-legacy shadow tdp-harvest tdp-legacy-harvest"
 mode_args() {
 	case $1 in
 	tdp)        echo "kvm_amd.npt=1 kvm.tdp_mmu=1" ;;
 	tdp-legacy) echo "kvm_amd.npt=1 kvm.tdp_mmu=0" ;;
 	shadow)     echo "kvm_amd.npt=0" ;;
+	tdp-harvest)        echo "kvm_amd.npt=1 kvm.tdp_mmu=1 kvm.dirty_bit_harvest=1" ;;
+	tdp-legacy-harvest) echo "kvm_amd.npt=1 kvm.tdp_mmu=0 kvm.dirty_bit_harvest=1" ;;
 	*) die "unknown MMU mode '$1' (modes: $ALL_MODES)" ;;
 	esac
 }
 
 # Configurations of the Intel (Bochs) rig: name -> kernel command line.
 # KDS_MODE tells scripts/intel-init which kvm_intel parameters to expect.
-ALL_INTEL="pml pml0 eptad0 ept0"
+ALL_INTEL="pml pml0 eptad0 ept0 harvest"
 intel_args() {
 	case $1 in
 	pml)    echo "KDS_MODE=pml" ;;
 	pml0)   echo "KDS_MODE=pml0 kvm_intel.pml=0" ;;
 	eptad0) echo "KDS_MODE=eptad0 kvm_intel.eptad=0" ;;
 	ept0)   echo "KDS_MODE=ept0 kvm_intel.ept=0" ;;
+	harvest) echo "KDS_MODE=harvest kvm_intel.pml=0 kvm.dirty_bit_harvest=1" ;;
 	*) die "unknown Intel configuration '$1' (configurations: $ALL_INTEL)" ;;
 	esac
 }
@@ -79,8 +83,9 @@ intel_args() {
 # for, and wait until the TSC frequency is known (KVM_GET_TSC_KHZ returns 0
 # right after boot under TCG until the TSC is finalised).
 guest_prologue() {
-	local mode=$1 npt=1 tdp_mmu=Y
-	case $mode in tdp-legacy) tdp_mmu=N ;; shadow) npt=0 tdp_mmu=N ;; esac
+	local mode=$1 npt=1 tdp_mmu=Y harvest=N
+	case $mode in tdp-legacy*) tdp_mmu=N ;; shadow) npt=0 tdp_mmu=N ;; esac
+	case $mode in *-harvest) harvest=Y ;; esac
 	cat <<EOS
 set -u
 [ -e /dev/kvm ] || { echo "no /dev/kvm"; dmesg | grep -i -E 'kvm|svm' | tail; exit 3; }
@@ -88,7 +93,11 @@ npt=\$(cat /sys/module/kvm_amd/parameters/npt)
 tdp=\$(cat /sys/module/kvm/parameters/tdp_mmu)
 case \$npt in 1|Y) npt=1 ;; *) npt=0 ;; esac
 [ \$npt = $npt ] && [ \$tdp = $tdp_mmu ] || { echo "wrong MMU mode: npt=\$npt tdp_mmu=\$tdp, wanted $mode"; exit 3; }
-echo "MMU mode $mode: npt=\$npt tdp_mmu=\$tdp"
+# Vanilla has no dirty_bit_harvest parameter (the bench runs it in the
+# -harvest modes too, as the baseline): nothing to check there.
+hv=\$(cat /sys/module/kvm/parameters/dirty_bit_harvest 2>/dev/null || echo absent)
+[ \$hv = $harvest ] || [ \$hv = absent ] || { echo "wrong dirty_bit_harvest=\$hv, wanted $harvest for $mode"; exit 3; }
+echo "MMU mode $mode: npt=\$npt tdp_mmu=\$tdp dirty_bit_harvest=\$hv"
 # The TSC is final once the "tsc" clocksource (not tsc-early) is selected.
 for i in \$(seq 150); do
 	dmesg | grep -q 'clocksource: Switched to clocksource tsc\$' && break
