@@ -17,6 +17,39 @@ export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
 # shellcheck source=../base.conf
 . "$TOP/base.conf"
 
+# apt_archive_uri SUITE: the URI that the machine's own apt sources use for
+# SUITE (one-line .list and deb822 .sources files), e.g. the Debian archive
+# or a mirror of it; empty if none.  Never a host hard-coded here.
+apt_archive_uri() {
+	/usr/bin/python3 - "$1" <<'EOPY'
+import glob, sys
+suite = sys.argv[1]
+for f in ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*.list")):
+    try:
+        lines = open(f).read().splitlines()
+    except OSError:
+        continue
+    for l in lines:
+        w = l.split("#")[0].split()
+        if w[:1] != ["deb"]:
+            continue
+        w = [x for x in w[1:] if not x.startswith("[") and not x.endswith("]")]
+        if len(w) >= 2 and w[1] == suite:
+            print(w[0]); sys.exit(0)
+for f in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
+    for para in open(f).read().split("\n\n"):
+        fields = {}
+        for l in para.splitlines():
+            if l.startswith("#") or ":" not in l or l[:1].isspace():
+                continue
+            k, v = l.split(":", 1)
+            fields[k.strip().lower()] = v.split()
+        if "deb" in fields.get("types", []) and suite in fields.get("suites", []) \
+           and fields.get("enabled", ["yes"])[0] != "no" and fields.get("uris"):
+            print(fields["uris"][0]); sys.exit(0)
+EOPY
+}
+
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[%s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
 
