@@ -17,6 +17,20 @@ export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
 # shellcheck source=../base.conf
 . "$TOP/base.conf"
 
+# progress_watch CONSOLE TAG PID: in the background, until PID ends, print
+# the test plan's progress lines (scripts/run-plan's "# [time] i/N name: ..."
+# as the guest writes them on its console) to stderr, with the host's time
+# and TAG (the mode or configuration).
+progress_watch() {
+	local console=$1 tag=$2 pid=$3
+	tail -n +1 -F --pid="$pid" "$console" 2>/dev/null | while IFS= read -r l; do
+		l=${l%$'\r'}
+		case $l in
+		"# ["*"] "[0-9]*/[0-9]*" "*) printf '[%s] %s: %s\n' "$(date +%H:%M:%S)" "$tag" "${l#\# }" >&2 ;;
+		esac
+	done &
+}
+
 # apt_archive_uri SUITE: the URI that the machine's own apt sources use for
 # SUITE (one-line .list and deb822 .sources files), e.g. the Debian archive
 # or a mirror of it; empty if none.  Never a host hard-coded here.
