@@ -8,14 +8,30 @@ WORK=${WORK:-$TOP/work}
 # The unpacked base is cached per tarball hash, outside the clone, so a
 # second clone on the same machine does not unpack again.
 CACHE=${CACHE:-/var/cache/kvm-dirty-series}
+# The base the scripts work on (issue 16, in progress): 6.12, whose pinned
+# base is base.conf and whose series is patches/, unless KDS_BASE names
+# another, e.g. KDS_BASE=7.3: its base.conf, series, patches and config
+# fragment (config.fragment, merged last) are in patches/$KDS_BASE/, and its
+# trees and builds live under $WORK/$KDS_BASE (never exported, so that a
+# script run by a script lands in the same place).
+KDS_BASE=${KDS_BASE:-6.12}
+if [ "$KDS_BASE" = 6.12 ]; then
+	PATCHES=$TOP/patches
+	BASE_CONF=$TOP/base.conf
+else
+	PATCHES=$TOP/patches/$KDS_BASE
+	BASE_CONF=$PATCHES/base.conf
+	WORK=$WORK/$KDS_BASE
+fi
 # The kernel tree with the series applied (the developer's working tree).
 TREE=${TREE:-$WORK/linux}
 JOBS=${JOBS:-$(nproc)}
 export CCACHE_DIR=${CCACHE_DIR:-/var/cache/kvm-dirty-series/ccache}
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-/}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
+[ -f "$BASE_CONF" ] || { echo "no $BASE_CONF: unknown base KDS_BASE=$KDS_BASE" >&2; exit 1; }
 # shellcheck source=../base.conf
-. "$TOP/base.conf"
+. "$BASE_CONF"
 
 # progress_watch CONSOLE TAG PID: in the background, until PID ends, print
 # the test plan's progress lines (scripts/run-plan's "# [time] i/N name: ..."
@@ -81,9 +97,9 @@ run_logged() {
 # The base commit of a tree made by scripts/tree is tagged "base".
 base_commit() { git -C "${1:-$TREE}" rev-parse base; }
 
-# The patch files listed in patches/series, in order.
+# The patch files listed in the base's series ($PATCHES/series), in order.
 series_patches() {
-	sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$TOP/patches/series" | grep -v '^$' || true
+	sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$PATCHES/series" | grep -v '^$' || true
 }
 
 # The subject and body of a cover letter, as a branch description: first
